@@ -100,6 +100,8 @@ export class Cpu {
   private readonly base: number;
   private bus: CpuBus;
   private readonly raw: boolean;
+  /** HLT ends run() (raw runner semantics); when false, HLT idles until the next interrupt. */
+  haltEndsRun: boolean;
   private stopFlag = false;
 
   private constructor(instance: WebAssembly.Instance, memory: WebAssembly.Memory, base: number, opts: CpuOptions, lapic: Lapic) {
@@ -109,6 +111,7 @@ export class Cpu {
     this.poolBytes = opts.poolBytes;
     this.bus = opts.bus ?? nullBus;
     this.raw = opts.raw ?? false;
+    this.haltEndsRun = this.raw;
     this.lapic = lapic;
     this.ex.init(base);
     new Uint8Array(memory.buffer, base, STATE_REGION).fill(0);
@@ -275,7 +278,7 @@ export class Cpu {
         case EXIT.NONE: case EXIT.LIMIT: case EXIT.REQUEST:
           continue;
         case EXIT.HLT: {
-          if (this.raw) return this.result('hlt', start);
+          if (this.haltEndsRun) return this.result('hlt', start);
           if (this.stopFlag) return this.result('stop', start);
           // Halted: skip guest time to the next timer event (QEMU -icount style), else report idle.
           this.syncTimer();

@@ -78,11 +78,11 @@ export class RawMachine {
 
   setRip(addr: number): void {
     if (this.bits === 16) {
-      // Real mode reaches 1 MiB through CS: CS = addr >> 4, IP = addr & 15.
-      const sel = (addr >>> 4) & 0xffff;
+      // Real mode reaches 1 MiB + 64 KiB through CS:IP; pick the highest CS that covers addr.
+      const sel = Math.min(addr >>> 4, 0xffff);
       this.cpu.setSegment('cs', { sel, base: BigInt(sel << 4), limit: 0xffff, attr: 0xb | ATTR.S | ATTR.P });
-      this.cpu.set({ rip: BigInt(addr - (sel << 4)) });
-    } else this.cpu.set({ rip: BigInt(addr) });
+      this.cpu.set({ rip: BigInt(addr - (sel << 4)), halted: 0 });
+    } else this.cpu.set({ rip: BigInt(addr), halted: 0 });
   }
 
   run(maxInsns: number): RunResult { return this.cpu.run(maxInsns); }

@@ -2,7 +2,7 @@
 import {
   REGS, rip, mode64, defOp, defAd, linMask, segEbase, reg64, CS, SS, DS,
 } from './state';
-import { readLin, writeLin, readLinRmw, writeLinRmw, translateCode, tlbEpoch, accShift } from './mem';
+import { readLin, writeLin, readLinRmw, writeLinRmw, translateCode, tlbEpoch, accShift, raiseUD, accSeg } from './mem';
 
 // ---- prefix state of the current instruction ----
 export let pOp: i32 = 4;      // operand size in bytes (2, 4, 8)
@@ -19,60 +19,77 @@ export let mReg: i32 = 0;     // ModRM.reg extended by REX.R
 export let mRm: i32 = 0;      // ModRM.rm extended by REX.B (register form)
 export let mEa: u64 = 0;      // effective address (memory form), already masked to pAd
 export let mSeg: i32 = DS;    // segment of the memory operand
+export let mBaseRsp: bool = false; // the base register is RSP (POP [rsp] needs this)
 
-// ---- instruction fetch through a one-page cache ----
-let fetchTag: u64 = 0xffffffffffffffff;
-let fetchHost: usize = 0;
-let fetchEpoch: u32 = 0xffffffff;
-let fetchShift: u32 = 0xff;
+// ---- instruction fetch ----
+// A cursor into host memory for the code page holding RIP: fPos is the host address of the
+// next byte, fEnd the end of that page. step() revalidates it once per instruction
+// (syncFetch); within an instruction each byte costs one bounds check.
+let fPos: usize = 0;
+let fEnd: usize = 0;
+let fPageRip: u64 = 0xffffffffffffffff; // RIP at the start of the cached page
+let fPageHost: usize = 0;
+let fEpoch: u32 = 0xffffffff;
+let fValid: bool = false;
 
-export function invalidateFetch(): void { fetchTag = 0xffffffffffffffff; }
+export function invalidateFetch(): void { fValid = false; fEnd = 0; }
 
-@inline function fetchPtr(n: i32): usize {
-  const lin = (segEbase(CS) + rip) & linMask;
-  const off = <usize>lin & 0xfff;
-  if ((lin >> 12) != fetchTag || fetchEpoch != tlbEpoch || fetchShift != accShift || off + <usize>n > 4096) {
-    if (off + <usize>n > 4096) return 0;
-    fetchHost = translateCode(lin);
-    fetchTag = lin >> 12; fetchEpoch = tlbEpoch; fetchShift = accShift;
-  }
-  return fetchHost + off;
+// Points the cursor at RIP; called at the start of every instruction.
+@inline export function syncFetch(): void {
+  const d = rip - fPageRip;
+  if (d < 4096 && fEpoch == tlbEpoch && fValid) { fPos = fPageHost + <usize>d; return; }
+  refill();
 }
 
-function fetchSlow(n: i32): u64 {
-  // Crosses a page boundary: byte by byte, each byte through the exec translation.
-  let v: u64 = 0;
-  for (let i = 0; i < n; i++) {
-    const lin = (segEbase(CS) + rip) & linMask;
-    const h = translateCode(lin);
-    v |= (<u64>load<u8>(h + (<usize>lin & 0xfff))) << (<u64>i << 3);
-    rip++;
-  }
-  return v;
+function refill(): void {
+  const lin = (segEbase(CS) + rip) & linMask;
+  fPageHost = translateCode(lin);
+  const off = <usize>lin & 0xfff;
+  fPageRip = rip - <u64>off;
+  fPos = fPageHost + off;
+  fEnd = fPageHost + 4096;
+  fEpoch = tlbEpoch;
+  fValid = true;
+}
+
+// The instruction continues on the next page: move the cursor there.
+function nextPage(): void {
+  const lin = (segEbase(CS) + rip) & linMask;
+  const h = translateCode(lin);
+  const off = <usize>lin & 0xfff;
+  fPos = h + off;
+  fEnd = h + 4096;
+  // The cached page no longer matches the cursor; make the next syncFetch refill.
+  fValid = false;
 }
 
 export function fetch8(): u32 {
-  const p = fetchPtr(1);
+  if (fPos >= fEnd) nextPage();
   rip++;
-  return load<u8>(p);
+  const v = <u32>load<u8>(fPos);
+  fPos++;
+  return v;
 }
 export function fetch16(): u32 {
-  const p = fetchPtr(2);
-  if (p == 0) return <u32>fetchSlow(2);
+  if (fPos + 2 > fEnd) return fetch8() | (fetch8() << 8);
   rip += 2;
-  return load<u16>(p);
+  const v = <u32>load<u16>(fPos);
+  fPos += 2;
+  return v;
 }
 export function fetch32(): u32 {
-  const p = fetchPtr(4);
-  if (p == 0) return <u32>fetchSlow(4);
+  if (fPos + 4 > fEnd) return fetch16() | (fetch16() << 16);
   rip += 4;
-  return load<u32>(p);
+  const v = load<u32>(fPos);
+  fPos += 4;
+  return v;
 }
 export function fetch64(): u64 {
-  const p = fetchPtr(8);
-  if (p == 0) return fetchSlow(8);
+  if (fPos + 8 > fEnd) return <u64>fetch32() | (<u64>fetch32() << 32);
   rip += 8;
-  return load<u64>(p);
+  const v = load<u64>(fPos);
+  fPos += 8;
+  return v;
 }
 // Immediate of the operand size, sign-extended to 64 bits for 8-byte operands (Iz).
 export function fetchImmZ(size: i32): u64 {
@@ -108,6 +125,7 @@ export function decodeModrm(immBytes: i32): void {
   if (immBytes < 0) immBytes = (mReg & 6) != 0 ? 0 : (immBytes == -1 ? 1 : (pOp == 2 ? 2 : 4));
   const rm = <i32>(m & 7);
   if (mMod == 3) { mRm = rm | ((pRex & 1) << 3); return; }
+  mBaseRsp = false;
   if (pAd == 2) { decode16(rm); return; }
   let ea: u64 = 0;
   let seg = DS;
@@ -123,6 +141,7 @@ export function decodeModrm(immBytes: i32): void {
     } else {
       const b = base | ((pRex & 1) << 3);
       ea += reg64(b);
+      mBaseRsp = b == 4;
       if (base == 4 || base == 5) seg = SS;
     }
   } else if (rm == 5 && mMod == 0) {
@@ -162,8 +181,8 @@ function decode16(rm: i32): void {
   mSeg = pSeg >= 0 ? pSeg : seg;
 }
 
-@inline export function linOf(seg: i32, ea: u64): u64 { return (segEbase(seg) + ea) & linMask; }
-@inline export function mLin(): u64 { return (segEbase(mSeg) + mEa) & linMask; }
+@inline export function linOf(seg: i32, ea: u64): u64 { accSeg = seg; return (segEbase(seg) + ea) & linMask; }
+@inline export function mLin(): u64 { accSeg = mSeg; return (segEbase(mSeg) + mEa) & linMask; }
 
 // ---- registers by operand size ----
 export function getReg(r: i32, size: i32): u64 {
@@ -194,7 +213,7 @@ export function writeE(size: i32, v: u64): void {
 }
 // Read-modify-write pair: the memory form checks write access before anything is written.
 export function readERmw(size: i32): u64 {
-  if (mMod == 3) return getReg(mRm, size);
+  if (mMod == 3) { if (pLock) raiseUD(); return getReg(mRm, size); }
   return readLinRmw(mLin(), size);
 }
 export function writeERmw(size: i32, v: u64): void {

@@ -6,8 +6,8 @@ import {
 } from './state';
 import { readLin, writeLin, readLinRmw, writeLinRmw, raise, raiseGP, raiseUD, probeWrite } from './mem';
 import {
-  pOp, pAd, pRex, pRep, pSeg, mMod, mReg, mRm, mEa, mSeg,
-  fetch8, fetch16, fetch32, fetch64, fetchImmZ, fetchImm8s, resetPrefixes, decodeModrm,
+  pOp, pAd, pRex, pRep, pSeg, pLock, mMod, mReg, mRm, mEa, mSeg, mBaseRsp,
+  fetch8, fetch16, fetch32, fetch64, fetchImmZ, fetchImm8s, resetPrefixes, decodeModrm, syncFetch,
   getReg, setReg, readE, writeE, readERmw, writeERmw, readG, writeG, mLin, linOf,
   setOp, setAd, setRex, setRep, setSegOverride, setLock, set66,
 } from './decode';
@@ -189,7 +189,7 @@ function ioOut(port: i32, size: i32, v: u64): void { pioWrite(port, size, <i32>v
 function group3(size: i32): void {
   const m = sizeMask(size);
   switch (mReg & 7) {
-    case 0: case 1: { const v = readE(size); alu(4, size, v, fetchImmZ(size) & m); return; }
+    case 0: case 1: { const v = readE(size); alu(4, size, v, (size == 1 ? <u64>fetch8() : fetchImmZ(size)) & m); return; }
     case 2: { const v = readERmw(size); writeERmw(size, ~v & m); return; }
     case 3: { const v = readERmw(size); const r = alu(5, size, 0, v); writeERmw(size, r); return; }
     case 4: { // MUL
@@ -349,7 +349,7 @@ function cmpxchg8b16b(): void {
 function enter(): void {
   const alloc = <u64>fetch16();
   const level = fetch8() & 31;
-  const size = pOp;
+  const size = mode64 ? (pOp == 2 ? 2 : 8) : pOp;
   const bp = getReg(5, mode64 ? 8 : (stackSize == 2 ? 2 : 4));
   push(getReg(5, size), size);
   let frame = reg64(4);
@@ -371,7 +371,7 @@ function enter(): void {
 }
 
 function leave(): void {
-  const size = pOp;
+  const size = mode64 ? (pOp == 2 ? 2 : 8) : pOp;
   const bp = reg64(5);
   const sbp = stackSize == 8 ? bp : (stackSize == 4 ? bp & 0xffffffff : bp & 0xffff);
   const v = readLin(linOf(SS, sbp), size);
@@ -387,6 +387,7 @@ function leave(): void {
 // ---- two-byte opcodes (0F xx) ----
 function step0F(): void {
   const b = fetch8();
+  if (pLock && !lockable0F(b)) { raiseUD(); return; }
   const size = pOp;
   switch (b) {
     case 0x00: decodeModrm(0); group6(); return;
@@ -444,6 +445,7 @@ function step0F(): void {
       const imm = <u64>fetch8();
       const op = mReg & 7;
       if (op < 4) { raiseUD(); return; }
+      lockGroup(op > 4);
       bitOp(op - 4, size, imm, false);
       return;
     }
@@ -535,7 +537,7 @@ function step0F(): void {
     }
     case 0xc7: {
       decodeModrm(0);
-      if ((mReg & 7) == 1) { cmpxchg8b16b(); return; }
+      if ((mReg & 7) == 1) { lockGroup(true); cmpxchg8b16b(); return; }
       raiseUD(); return;
     }
     case 0xc8: case 0xc9: case 0xca: case 0xcb: case 0xcc: case 0xcd: case 0xce: case 0xcf: {
@@ -582,6 +584,19 @@ function imul3(a: u64, b: u64, size: i32): void {
   mulFlags(lo, size, ((<i64>(<u64>r << sh)) >> sh) != r);
 }
 
+// LOCK is legal only on read-modify-write memory forms (SDM vol. 2 "LOCK"); the register
+// form and the /reg sub-opcodes are checked where the operand is decoded (readERmw, lockGroup).
+function lockable(b: u32): bool {
+  if (b == 0x0f) return true;
+  if (b < 0x40) return (b & 7) < 2 && (b & 0x38) != 0x38;
+  return b == 0x0f || (b >= 0x80 && b <= 0x83) || b == 0x86 || b == 0x87 || b == 0xf6 || b == 0xf7 || b == 0xfe || b == 0xff;
+}
+function lockable0F(b: u32): bool {
+  return b == 0xab || b == 0xb3 || b == 0xbb || b == 0xba || b == 0xb0 || b == 0xb1 || b == 0xc0 || b == 0xc1 || b == 0xc7;
+}
+// For group opcodes: only some /reg values are lockable, and only with a memory operand.
+function lockGroup(ok: bool): void { if (pLock && (!ok || mMod == 3)) raiseUD(); }
+
 // Applies a legacy prefix byte; false when b is not one.
 function legacyPrefix(b: u32): bool {
   switch (b) {
@@ -601,6 +616,7 @@ function legacyPrefix(b: u32): bool {
 // ---- one instruction ----
 export function step(): void {
   startRip = rip;
+  syncFetch();
   resetPrefixes();
   let b = fetch8();
   // Legacy prefixes in any order; REX counts only directly before the opcode (SDM vol. 2 s2.2.1).
@@ -613,6 +629,8 @@ export function step(): void {
     if (mode64 && (b & 0xf0) == 0x40) { rex = <i32>b; b = fetch8(); continue; }
     break;
   }
+  if (rip - startRip > 15) { raiseGP(0); return; } // instructions are at most 15 bytes
+  if (pLock && !lockable(b)) { raiseUD(); return; }
   if (opPrefix) { set66(); setOp(mode64 ? 2 : (defOp == 2 ? 4 : 2)); }
   if (adPrefix) setAd(mode64 ? 4 : (defAd == 2 ? 4 : 2));
   if (rex != 0) { setRex(rex); if ((rex & 8) != 0) setOp(8); }
@@ -690,7 +708,7 @@ export function step(): void {
       }
       raiseUD(); return; // ARPL: not supported
     }
-    case 0x68: { const v = fetchImmZ(size); push(v, mode64 ? (size == 2 ? 2 : 8) : size); return; }
+    case 0x68: { const sz = mode64 ? (size == 2 ? 2 : 8) : size; push(fetchImmZ(sz), sz); return; }
     case 0x6a: { const v = <u64><i64><i8>fetch8(); push(v, mode64 ? (size == 2 ? 2 : 8) : size); return; }
     case 0x69: { decodeModrm(size == 2 ? 2 : 4); const a = readE(size); imul3(a, fetchImmZ(size), size); return; }
     case 0x6b: { decodeModrm(1); const a = readE(size); imul3(a, <u64><i64><i8>fetch8(), size); return; }
@@ -698,11 +716,18 @@ export function step(): void {
     case 0x6d: stringOp(5, size == 8 ? 4 : size); return;
     case 0x6e: stringOp(6, 1); return;
     case 0x6f: stringOp(6, size == 8 ? 4 : size); return;
+    case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
+    case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
+      const off = <u64><i64><i8>fetch8();
+      if (cond(<i32>(b & 15))) branch(rip + off);
+      return;
+    }
     case 0x80: case 0x82: case 0x81: case 0x83: {
       if (b == 0x82) undefIn64();
       const sz = b == 0x81 || b == 0x83 ? size : 1;
       decodeModrm(b == 0x81 ? (size == 2 ? 2 : 4) : 1);
       const op = mReg & 7;
+      lockGroup(op != 7);
       const d = op == 7 ? readE(sz) : readERmw(sz);
       const imm = b == 0x81 ? fetchImmZ(sz) & sizeMask(sz) : (b == 0x83 ? fetchImm8s(sz) : <u64>fetch8());
       const r = alu(op, sz, d, imm);
@@ -748,12 +773,12 @@ export function step(): void {
       decodeModrm(0);
       const sz = mode64 ? (size == 2 ? 2 : 8) : size;
       const v = peek(0, sz);
-      // POP [rsp+x] uses the incremented RSP for the address (SDM vol. 2 "POP").
+      // POP [rsp+x] computes the address with the incremented RSP (SDM vol. 2 "POP").
+      if (mMod == 3) { adjustSp(<u64>sz); setReg(mRm, sz, v); return; }
+      let ea = mEa;
+      if (mBaseRsp) ea = (ea + <u64>sz) & (pAd == 8 ? 0xffffffffffffffff : (pAd == 4 ? 0xffffffff : 0xffff));
+      writeLin(linOf(mSeg, ea), sz, v);
       adjustSp(<u64>sz);
-      if (mMod != 3 && (mRm & 7) == 4 && pAd != 2) {
-        // already decoded with the old RSP: recompute with the new one
-        writeLin(linOf(mSeg, (mEa + <u64>sz) & (pAd == 4 ? 0xffffffff : 0xffffffffffffffff)), sz, v);
-      } else writeE(sz, v);
       return;
     }
     case 0x90: {
@@ -934,8 +959,8 @@ export function step(): void {
       return;
     }
     case 0xf5: { const f = arithFlags(); setArith(f ^ CF); return; }
-    case 0xf6: decodeModrm(-1); group3(1); return;
-    case 0xf7: decodeModrm(-2); group3(size); return;
+    case 0xf6: decodeModrm(-1); lockGroup((mReg & 6) == 2); group3(1); return;
+    case 0xf7: decodeModrm(-2); lockGroup((mReg & 6) == 2); group3(size); return;
     case 0xf8: { const f = arithFlags(); setArith(f & ~CF); return; }
     case 0xf9: { const f = arithFlags(); setArith(f | CF); return; }
     case 0xfa: case 0xfb: { // CLI / STI
@@ -954,12 +979,14 @@ export function step(): void {
       decodeModrm(0);
       const op = mReg & 7;
       if (op > 1) { raiseUD(); return; }
+      lockGroup(true);
       incDec(op == 1, 1, -1, false);
       return;
     }
     case 0xff: {
       decodeModrm(0);
       const op = mReg & 7;
+      lockGroup(op < 2);
       switch (op) {
         case 0: case 1: incDec(op == 1, size, -1, false); return;
         case 2: { // CALL near indirect

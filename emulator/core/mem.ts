@@ -23,6 +23,8 @@ export let accShift: u32 = 0;
 export let mmioGpa: u64 = 0;
 // Bumped on every flush; the interpreter's fetch cache compares against it.
 export let tlbEpoch: u32 = 0;
+// Segment of the access being translated: a non-canonical SS-relative address is #SS, not #GP.
+export let accSeg: i32 = 3;
 
 export function syncAccShift(): void { accShift = userShift; }
 
@@ -149,7 +151,7 @@ function pageFault(lin: u64, acc: i32, present: bool, user: bool, rsvd: bool): v
 export function translate(lin: u64, acc: i32): usize {
   const user = accShift == 3;
   const lma = (efer & EFER_LMA) != 0;
-  if (lma && !canonical(lin)) { raiseGP(0); return 0; }
+  if (lma && !canonical(lin)) { raise(accSeg == 2 ? 12 : 13, 0, true); return 0; }
   let gpa: u64; let perm: u32;
   if ((cr0 & CR0_PG) == 0) {
     gpa = lin & 0xffffffff;
@@ -301,8 +303,8 @@ export function writeLin(lin: u64, size: i32, v: u64): void {
     return;
   }
   // Page-crossing: check both pages before writing anything, so a fault leaves memory intact.
-  probeWrite(lin + <u64>size - 1);
   probeWrite(lin);
+  probeWrite(lin + <u64>size - 1);
   for (let i = 0; i < size; i++) writeLin(lin + <u64>i, 1, v >> (<u64>i << 3));
 }
 
@@ -324,8 +326,8 @@ export function readLinRmw(lin: u64, size: i32): u64 {
     if (h == 0) h = translate(lin, ACC_W);
     if (h != 0) { rmwHost = h + off; return loadN(rmwHost, size); }
   } else {
-    probeWrite(lin + <u64>size - 1);
     probeWrite(lin);
+    probeWrite(lin + <u64>size - 1);
   }
   rmwHost = 0;
   return readLin(lin, size);
@@ -337,6 +339,7 @@ export function writeLinRmw(size: i32, v: u64): void {
 
 // Code fetch translation: host offset of the page containing lin (exec permission).
 export function translateCode(lin: u64): usize {
+  accSeg = 1;
   let h = tlbLookup(lin, <u32>4 << accShift);
   if (h == 0) h = translate(lin, ACC_X);
   if (h == 0) {

@@ -9,7 +9,7 @@ import {
   setSeg, setSegBase, ES, CS, SS, DS, FS, GS, LDTR, TR, SEG_EBASE, ATTR_L, ATTR_DB, ATTR_G, ATTR_P, ATTR_S, ATTR_UNUSABLE,
 } from './state';
 import {
-  readLin, writeLin, raise, raiseGP, raiseUD, accShift, tlbFlushAll, tlbFlushNonGlobal, tlbFlushPage,
+  readLin, writeLin, raise, raiseGP, raiseUD, accShift, accSeg, tlbFlushAll, tlbFlushNonGlobal, tlbFlushPage,
 } from './mem';
 import { pOp, pRex, mMod, mReg, mRm, mEa, mSeg, getReg, setReg, readE, writeE, writeG, readG, mLin, linOf, invalidateFetch, pRep } from './decode';
 import { getRflags, setRflagsAll, arithFlags, setArith, ZF, TF, IF, NT, RF, VM, AC, IOPL, ID, ARITH } from './flags';
@@ -47,13 +47,13 @@ export function updateMode(): void {
 // ---------------------------------------------------------------- descriptors
 // System-structure accesses are supervisor accesses whatever the CPL (SDM vol. 3 s4.6.1).
 function sysRead(lin: u64, size: i32): u64 {
-  const saved = accShift; accShift = 0;
+  const saved = accShift; accShift = 0; accSeg = DS;
   const v = readLin(lin, size);
   accShift = saved;
   return v;
 }
 function sysWrite(lin: u64, size: i32, v: u64): void {
-  const saved = accShift; accShift = 0;
+  const saved = accShift; accShift = 0; accSeg = DS;
   writeLin(lin, size, v);
   accShift = saved;
 }
