@@ -262,6 +262,13 @@ function eptWritable(gpa: u64): bool {
   return false;
 }
 
+// A page-crossing access must be canonical as a whole (SDM vol. 3 s3.3.7.1): check its last
+// byte before touching the first page.
+function checkEnd(lin: u64, size: i32): void {
+  const end = lin + <u64>size - 1;
+  if ((efer & (<u64>1 << 10)) != 0 && !canonical(end)) raise(accSeg == 2 ? 12 : 13, 0, true);
+}
+
 @inline function loadN(p: usize, size: i32): u64 {
   if (size == 4) return <u64>load<u32>(p);
   if (size == 8) return load<u64>(p);
@@ -286,6 +293,7 @@ export function readLin(lin: u64, size: i32): u64 {
     }
     return loadN(h + off, size);
   }
+  checkEnd(lin, size);
   let v: u64 = 0;
   for (let i = 0; i < size; i++) v |= readLin(lin + <u64>i, 1) << (<u64>i << 3);
   return v;
@@ -303,6 +311,7 @@ export function writeLin(lin: u64, size: i32, v: u64): void {
     return;
   }
   // Page-crossing: check both pages before writing anything, so a fault leaves memory intact.
+  checkEnd(lin, size);
   probeWrite(lin);
   probeWrite(lin + <u64>size - 1);
   for (let i = 0; i < size; i++) writeLin(lin + <u64>i, 1, v >> (<u64>i << 3));
@@ -326,6 +335,7 @@ export function readLinRmw(lin: u64, size: i32): u64 {
     if (h == 0) h = translate(lin, ACC_W);
     if (h != 0) { rmwHost = h + off; return loadN(rmwHost, size); }
   } else {
+    checkEnd(lin, size);
     probeWrite(lin);
     probeWrite(lin + <u64>size - 1);
   }

@@ -36,6 +36,8 @@ export interface Case extends Omit<RunInput, 'code'> {
   /** Data page byte ranges [off, len) whose final value is undefined. */
   undefData: Array<[number, number]>;
   note?: string;
+  /** index of the snippet line holding the instruction under test (default: first) */
+  focus?: number;
 }
 
 // ---------------------------------------------------------------------------
@@ -220,6 +222,7 @@ export class CaseBuilder {
   undefGpr = 0;
   undefData: Array<[number, number]> = [];
   note: string | undefined;
+  focus: number | undefined;
   /** no REX prefix may be used (set when AH..BH may be picked) */
   noRex = false;
   private readonly full = new Set<number>();
@@ -239,6 +242,11 @@ export class CaseBuilder {
 
   emit(...lines: string[]): void {
     this.lines.push(...lines);
+  }
+  /** emit the instruction under test (used to group mismatches) */
+  emitFocus(line: string): void {
+    this.focus = this.lines.length;
+    this.lines.push(line);
   }
 
   // --- values
@@ -318,9 +326,6 @@ export class CaseBuilder {
     const m = mask(reg.w) << shift;
     this.gpr[reg.idx] = (this.gpr[reg.idx]! & ~m) | ((v << shift) & m);
   }
-  getReg(reg: Reg): bigint {
-    return (this.gpr[reg.idx]! >> (reg.high ? 8n : 0n)) & mask(reg.w);
-  }
 
   // --- xmm registers
   xreg(): number {
@@ -348,25 +353,9 @@ export class CaseBuilder {
     }
     this.pokeBytes(off, b);
   }
-  poke128(off: number, lo: bigint, hi: bigint): void {
-    this.poke(off, lo, 8);
-    this.poke(off + 8, hi, 8);
-  }
   pokeBytes(off: number, bytes: Uint8Array): void {
     if (off < 0 || off + bytes.length > PAGE_SIZE) throw new Error(`generator: poke out of page (${off})`);
     this.patches.push({ off, bytes });
-  }
-  peek(off: number, size: number): bigint {
-    let v = 0n;
-    for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(this.byteAt(off + i));
-    return v;
-  }
-  private byteAt(off: number): number {
-    for (let i = this.patches.length - 1; i >= 0; i--) {
-      const p = this.patches[i]!;
-      if (off >= p.off && off < p.off + p.bytes.length) return p.bytes[off - p.off]!;
-    }
-    return this.page[off]!;
   }
 
   /** choose a page offset for an access of `extent` bytes */
@@ -509,6 +498,7 @@ export class CaseBuilder {
       undefData: this.undefData,
     };
     if (this.note) c.note = this.note;
+    if (this.focus) c.focus = this.focus;
     return c;
   }
 }
@@ -799,7 +789,8 @@ function btGroup(op: string): GenFn {
   return (c, i) => {
     const r = c.r;
     const w = W3[i % 3]!;
-    c.undefFlags |= OF | SF | AF | PF;
+    // current Intel SDM: ZF unaffected; AMD APM and older Intel SDMs: ZF undefined
+    c.undefFlags |= OF | SF | ZF | AF | PF;
     const form = r.pick(['rr', 'ri', 'mi', 'mr', 'mr']);
     const lockable = op !== 'bt';
     switch (form) {
@@ -852,7 +843,14 @@ function bitScan(op: string): GenFn {
     const v = k < 20 ? 0n : k < 40 ? 1n << BigInt(r.int(w)) : c.val(w);
     setOperand(c, s, w, v);
     c.emit(`${op} ${d.name}, ${s.text}`);
-    if (v === 0n) c.note = 'zero source';
+    if (v === 0n) {
+      c.note = 'zero source';
+      if ((op === 'bsf' || op === 'bsr') && w === 32) {
+        // destination undefined (Intel); AMD keeps all 64 bits, Intel clears bits 63:32
+        c.undefGpr |= 1 << d.idx;
+        c.note = 'zero source, 32-bit: destination vendor-specific (not compared)';
+      }
+    }
   };
 }
 
@@ -990,7 +988,12 @@ function popGroup(): GenFn {
     switch (form) {
       case 0: case 1: c.emit(`pop ${c.reg(64).name}`); break;
       case 2: c.emit(`pop ${c.reg(16).name}`); break;
-      case 3: c.emit(`pop ${c.mem(r.chance(0.8) ? 8 : 2).text}`); break;
+      case 3: {
+        // extent + 8: with an rsp-based address the EA is computed after the pop
+        const sz = r.chance(0.8) ? 8 : 2;
+        c.emit(`pop ${c.mem(sz, { extent: sz + 8 }).text}`);
+        break;
+      }
       case 4: c.emit(r.pick(['pop rsp', 'pop sp', 'pop qword ptr [rsp]', 'pop qword ptr [rsp + 8]', 'pop qword ptr [rsp - 8]', 'pop word ptr [rsp]'])); break;
       case 5: {
         const a = c.reg(64);
@@ -1062,7 +1065,11 @@ function jccGroup(): GenFn {
     const form = r.int(3);
     if (form === 0) c.emit(`j${cc} 1f`, 'mov eax, 1', '1:');
     else if (form === 1) c.emit(`j${cc} 1f`, 'mov eax, 1', '.fill 130, 1, 0x90', 'mov ecx, 2', '1:');
-    else c.emit('jmp 2f', '1: mov eax, 2', 'jmp 3f', `2: j${cc} 1b`, 'mov eax, 1', '3:');
+    else {
+      c.emit('jmp 2f', '1: mov eax, 2', 'jmp 3f');
+      c.emitFocus(`2: j${cc} 1b`);
+      c.emit('mov eax, 1', '3:');
+    }
   };
 }
 
@@ -1252,9 +1259,9 @@ function loopGroup(): GenFn {
     c.reserve(RAX, BigInt(r.int(4)));
     const p = a32 ? 'addr32 ' : '';
     switch (i % 5) {
-      case 0: c.emit('2: inc eax', `${p}loop 2b`); break;
-      case 1: c.emit('2: inc eax', `cmp eax, ${r.range(0, 5)}`, `${p}loopne 2b`); break;
-      case 2: c.emit('2: inc eax', `test eax, ${r.pick([1, 2, 4, 0])}`, `${p}loope 2b`); break;
+      case 0: c.emit('2: inc eax'); c.emitFocus(`${p}loop 2b`); break;
+      case 1: c.emit('2: inc eax', `cmp eax, ${r.range(0, 5)}`); c.emitFocus(`${p}loopne 2b`); break;
+      case 2: c.emit('2: inc eax', `test eax, ${r.pick([1, 2, 4, 0])}`); c.emitFocus(`${p}loope 2b`); break;
       case 3:
         c.release(RCX);
         c.gpr[RCX] = r.chance(0.5) ? 0n : r.chance(0.5) ? 0xffffffff00000000n : BigInt(r.range(1, 3));
@@ -1300,7 +1307,11 @@ function callRetGroup(): GenFn {
   ];
   return (c, i) => {
     stackSetup(c);
-    c.emit(...forms[i % forms.length]!);
+    const f = forms[i % forms.length]!;
+    const k = f.findIndex((l) => /^(call|jmp|push)/.test(l));
+    c.emit(...f.slice(0, k));
+    c.emitFocus(f[k]!);
+    c.emit(...f.slice(k + 1));
   };
 }
 
@@ -1386,7 +1397,6 @@ const PREFIXES: FixedCase[] = [
   { asm: ['.byte 0x66, 0x0f, 0xb6, 0xc3'], note: 'movzx ax, bl' },
   { asm: ['.byte 0x48, 0x0f, 0xbe, 0xc7'], note: 'movsx rax, dil' },
   { asm: ['.byte 0x0f, 0xbe, 0xc7'], note: 'movsx eax, bh' },
-  { asm: ['.byte 0x66, 0x63, 0xc3'], note: 'movsxd ax, bx (66 63)' },
 ];
 
 function fixedGroup(list: FixedCase[]): GenFn {

@@ -162,18 +162,21 @@ export function compareCase(c: Case, code: Uint8Array, nat: NativeResult, emu: E
     if (nl !== el || nh !== eh) d.push({ field: `xmm${i}`, native: `${h64(nh)}:${h64(nl).slice(2)}`, emu: `${h64(eh)}:${h64(el).slice(2)}` });
   }
   if (nat.mxcsr !== emu.mxcsr) d.push({ field: 'mxcsr', native: `0x${nat.mxcsr.toString(16)}`, emu: `0x${emu.mxcsr.toString(16)}` });
+  const nd = nat.data;
+  const ed = emu.data;
+  if (Buffer.compare(nd, ed) === 0) return d;
   const undef = new Uint8Array(4096);
   for (const [o, l] of c.undefData) undef.fill(1, o, o + l);
   let shown = 0;
   for (let i = 0; i < 4096; i++) {
-    if (undef[i] || nat.data[i] === emu.data[i]) continue;
+    if (undef[i] || nd[i] === ed[i]) continue;
     let j = i;
-    while (j < 4096 && j - i < 16 && !undef[j] && nat.data[j] !== emu.data[j]) j++;
+    while (j < 4096 && j - i < 16 && !undef[j] && nd[j] !== ed[j]) j++;
     if (shown++ < 4) {
       d.push({
         field: `mem[0x${(0x200000 + i).toString(16)}]`,
-        native: Buffer.from(nat.data.subarray(i, j)).toString('hex'),
-        emu: Buffer.from(emu.data.subarray(i, j)).toString('hex'),
+        native: Buffer.from(nd.subarray(i, j)).toString('hex'),
+        emu: Buffer.from(ed.subarray(i, j)).toString('hex'),
       });
     }
     i = j - 1;
@@ -232,7 +235,16 @@ export interface GroupReport {
 
 /** Key used to sub-group mismatches inside a test group (mnemonic + operand shape). */
 export function mismatchKey(c: Case): string {
-  const first = c.asm.split('\n').find((l) => /^\s*(\d+:\s*)?[a-z{]/.test(l)) ?? c.asm.split('\n')[0] ?? '';
+  const key = shapeKey(c);
+  return c.group === 'faults' || c.group === 'prefixes' ? `${key}${c.note ? ` (${c.note})` : ''}` : key;
+}
+
+function shapeKey(c: Case): string {
+  const lines = c.asm.split('\n');
+  const first = (c.focus !== undefined ? lines[c.focus] : lines.find((l) => /^\s*(\d+:\s*)?[a-z{]/.test(l))) ?? lines[0] ?? '';
+  const comment = /^\s*\.byte[^#]*#\s*(.+)$/.exec(first);
+  if (comment) return comment[1]!.trim();
+  if (/^\s*\.byte/.test(first)) return `.byte ${first.replace(/^\s*\.byte\s*/, '').split(/,\s*/).slice(0, 4).join(' ')}`;
   const stripped = first.replace(/^\s*\d+:\s*/, '').replace(/\{(load|store)\}\s*/, '');
   const m = /^((?:lock |rep\w* |addr32 )*)(\S+)\s*(.*)$/.exec(stripped);
   if (!m) return c.group;

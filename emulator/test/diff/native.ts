@@ -3,7 +3,7 @@
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -57,6 +57,8 @@ export interface NativeResult extends MachineState {
   exception: ExceptionInfo | null;
   cr2: bigint;
   nextPageWritten: boolean;
+  /** final data page as changes relative to the initial page (`data` materializes it) */
+  dataDiffs: Patch[];
 }
 
 export function materializePage(input: { page: Uint8Array; patches: Patch[] }): Uint8Array {
@@ -71,6 +73,25 @@ function ensureDir(d: string): void {
 
 function mtime(p: string): number {
   return statSync(p).mtimeMs;
+}
+
+function rm(...paths: string[]): void {
+  for (const p of paths) {
+    try {
+      unlinkSync(p);
+    } catch {
+      /* ignore */
+    }
+  }
+}
+
+/** keep only the most recent assembled-code cache files */
+function pruneCache(keep = 16): void {
+  const files = readdirSync(BUILD_DIR)
+    .filter((f) => /^asm-[0-9a-f]{24}\.bin$/.test(f))
+    .map((f) => ({ f: join(BUILD_DIR, f), t: mtime(join(BUILD_DIR, f)) }))
+    .sort((a, b) => b.t - a.t);
+  for (const { f } of files.slice(keep)) rm(f);
 }
 
 /** Compile the harness (if its sources are newer than the binary) and return its path. */
@@ -166,6 +187,8 @@ export function assembleSnippets(snippets: string[]): Uint8Array[] {
     out.push(new Uint8Array(text.subarray(starts[i]!, ends[i]!)));
   }
   writeFileSync(cache, encodeCodeCache(out));
+  rm(`${base}.s`, `${base}.o`, `${base}.bin`);
+  pruneCache();
   return out;
 }
 
@@ -268,13 +291,14 @@ function decodeBatch(b: Buffer, inputs: RunInput[]): NativeResult[] {
     const flags = b.readUInt32LE(o + 4);
     const ndiff = b.readUInt32LE(o + 8);
     o += 16;
-    const data = materializePage(inputs[c]!);
+    const diffs: Patch[] = [];
     for (let i = 0; i < ndiff; i++) {
       const off = b.readUInt16LE(o);
       const len = b.readUInt16LE(o + 2);
-      data.set(b.subarray(o + 4, o + 4 + len), off);
+      diffs.push({ off, bytes: new Uint8Array(b.subarray(o + 4, o + 4 + len)) });
       o += 4 + len;
     }
+    const input = inputs[c]!;
     out.push({
       kind,
       signo,
@@ -286,7 +310,13 @@ function decodeBatch(b: Buffer, inputs: RunInput[]): NativeResult[] {
       rflags,
       xmm,
       mxcsr,
-      data,
+      dataDiffs: diffs,
+      // materialized on demand: keeping 4 KiB per case alive costs too much for large batches
+      get data(): Uint8Array {
+        const d = materializePage(input);
+        for (const p of diffs) d.set(p.bytes, p.off);
+        return d;
+      },
     });
   }
   if (o !== b.length) throw new Error('harness output: trailing bytes');
@@ -302,5 +332,7 @@ export function runNative(inputs: RunInput[], harness = buildHarness()): NativeR
   if (r.status !== 0) {
     throw new Error(`harness failed (status ${r.status}, signal ${r.signal}): ${r.stderr}`);
   }
-  return decodeBatch(readFileSync(`${base}.out`), inputs);
+  const out = decodeBatch(readFileSync(`${base}.out`), inputs);
+  rm(`${base}.in`, `${base}.out`);
+  return out;
 }

@@ -123,11 +123,12 @@ function show(title: string, s: MachineState, outcome: string): void {
       console.log(`  xmm${i}=${(s.xmm[2 * i + 1] ?? 0n).toString(16).padStart(16, '0')}:${(s.xmm[2 * i] ?? 0n).toString(16).padStart(16, '0')}*`);
     }
   }
+  const data = s.data;
   for (let i = 0; i < 4096; i++) {
-    if (s.data[i] === initial[i]) continue;
+    if (data[i] === initial[i]) continue;
     let j = i;
-    while (j < 4096 && j - i < 32 && s.data[j] !== initial[j]) j++;
-    console.log(`  mem[0x${(0x200000 + i).toString(16)}] ${Buffer.from(initial.subarray(i, j)).toString('hex')} -> ${Buffer.from(s.data.subarray(i, j)).toString('hex')}`);
+    while (j < 4096 && j - i < 32 && data[j] !== initial[j]) j++;
+    console.log(`  mem[0x${(0x200000 + i).toString(16)}] ${Buffer.from(initial.subarray(i, j)).toString('hex')} -> ${Buffer.from(data.subarray(i, j)).toString('hex')}`);
     i = j - 1;
   }
 }
