@@ -1,6 +1,7 @@
 // `npm run bench -- cpu`: the xorshift32 workload (workloads/xorshift.ts) on jinx (64-bit raw
 // machine), v86 (32-bit multiboot kernel, JIT on) and QEMU TCG (same kernel, if installed).
 
+import { runImage, type BenchMachine } from '../../web/bench.ts';
 import { performance } from 'node:perf_hooks';
 
 import { qemuMips, v86Mips, type PeerOptions, type PeerResult } from './cpu-peers.ts';
@@ -23,19 +24,8 @@ export interface CpuSuiteResult {
 }
 
 /** The part of emulator/raw-machine.ts used here (see emulator/API.md). */
-export interface RawMachineLike {
-  load(bytes: Uint8Array, org: number): void;
-  setRip(rip: number): void;
-  run(maxInsns: number): {
-    exit: string;
-    instructions: number;
-    exception: null | { vector: number; error_code: number };
-    reason?: string;
-  };
-  regs(): { rax: bigint; rdi: bigint; rip: bigint };
-  mem: Uint8Array;
-}
-export type CreateRawMachine = (opts: { memMiB: number; bits: 16 | 32 | 64 }) => Promise<RawMachineLike> | RawMachineLike;
+export type RawMachineLike = BenchMachine;
+export type CreateRawMachine = (opts: { memMiB: number; bits: 64 }) => Promise<RawMachineLike> | RawMachineLike;
 
 export interface JinxResult {
   mips: number;
@@ -47,37 +37,15 @@ const log = (line: string): void => {
   process.stderr.write(line + '\n');
 };
 
-const hex8 = (n: number | bigint): string => (Number(BigInt(n) & 0xffffffffn) >>> 0).toString(16).padStart(8, '0');
-
 function runJinxOnce(m: RawMachineLike, iterations: number): JinxResult {
   const w = buildJinx64(iterations);
-  const expected = reference(iterations);
-  m.mem.fill(0, BUF, BUF + BUF_SIZE);
-  m.load(w.bytes, w.org);
-  m.setRip(w.entry);
-  const loopInsns = iterations * INSNS_PER_ITER;
-  const t = performance.now();
-  const r = m.run(loopInsns + 1000);
-  const ms = performance.now() - t;
-  if (r.exit !== 'hlt') {
-    const regs = m.regs();
-    throw new Error(`jinx: workload stopped with exit=${r.exit}` +
-      (r.exception ? ` vector=${r.exception.vector} error_code=${r.exception.error_code}` : '') +
-      (r.reason ? ` (${r.reason})` : '') + ` at rip=0x${regs.rip.toString(16)} after ${r.instructions} instructions`);
+  const layout = { org: w.org, entry: w.entry, buf: BUF, bufSize: BUF_SIZE, insnsPerIter: INSNS_PER_ITER };
+  try {
+    const r = runImage(m, layout, w.bytes, iterations, reference(iterations));
+    return { mips: r.mips, ms: r.ms, instructions: r.instructions };
+  } catch (e) {
+    throw new Error(`jinx: ${(e as Error).message}`);
   }
-  const regs = m.regs();
-  const state = Number(regs.rax & 0xffffffffn);
-  const acc = Number(regs.rdi & 0xffffffffn);
-  if (state !== expected.state || acc !== expected.acc) {
-    throw new Error(`jinx: wrong result eax=${hex8(state)} edi=${hex8(acc)}, ` +
-      `expected eax=${hex8(expected.state)} edi=${hex8(expected.acc)}`);
-  }
-  // setup (7 instructions incl. the alignment nop) + loop + possibly the HLT itself
-  const extra = r.instructions - loopInsns;
-  if (extra < 0 || extra > 16) {
-    throw new Error(`jinx: reported ${r.instructions} instructions retired, expected ${loopInsns} + a few`);
-  }
-  return { mips: r.instructions / ms / 1000, ms, instructions: r.instructions };
 }
 
 /** Median of `runs` timed runs on one raw machine, after an un-timed warm-up run. */
