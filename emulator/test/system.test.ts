@@ -5,62 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assemble } from '../../scripts/lib/gas.ts';
-import { createRawMachine, type RawMachine } from '../raw-machine.ts';
-
-const CODE = 0x100000;
-const IDT = 0x300000;
-const GDT = 0x310000;
-const TSS = 0x320000;
-const KSTACK = 0x340000;   // RSP0 stack top
-const ISTSTACK = 0x350000; // IST1 stack top
-
-// GDT: 08 kernel code64, 10 kernel data, 18 user code32, 20 user data, 28 user code64, 30 TSS.
-const SEL = { KCODE: 0x08, KDATA: 0x10, UCODE32: 0x18, UDATA: 0x20, UCODE: 0x28, TSS: 0x30 };
-
-interface Env { m: RawMachine; sym: Map<string, number>; dv: DataView }
-
-export async function setup(source: string, opts: { deliver?: boolean; userPages?: boolean } = {}): Promise<Env> {
-  const { bytes, symbols } = assemble(source, { bits: 64, org: CODE, output: 'raw', name: 'system test' });
-  const m = await createRawMachine({ memMiB: 16, bits: 64 });
-  m.load(bytes, CODE);
-  const mem = m.mem;
-  const dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
-  const gdt = [0n, 0x00af9b000000ffffn, 0x00cf93000000ffffn, 0x00cffb000000ffffn, 0x00cff3000000ffffn, 0x00affb000000ffffn];
-  gdt.forEach((d, i) => dv.setBigUint64(GDT + i * 8, d, true));
-  // 64-bit TSS descriptor (SDM vol. 3 s8.2.3): base TSS, limit 0x67, type 9 (available), present.
-  const base = BigInt(TSS);
-  const lo = 0x67n | ((base & 0xffffffn) << 16n) | (0x89n << 40n) | (((base >> 24n) & 0xffn) << 56n);
-  dv.setBigUint64(GDT + SEL.TSS, lo, true);
-  dv.setBigUint64(GDT + SEL.TSS + 8, base >> 32n, true);
-  dv.setBigUint64(TSS + 4, BigInt(KSTACK), true);      // RSP0
-  dv.setBigUint64(TSS + 0x24, BigInt(ISTSTACK), true); // IST1
-  dv.setUint16(TSS + 0x66, 0x68, true);                 // I/O map base: beyond the limit (no bitmap)
-  // IDT: every vector goes to `isr_default` unless the source defines `isr_N`.
-  for (let v = 0; v < 256; v++) {
-    const h = symbols.get(`isr_${v}`) ?? symbols.get('isr_default');
-    if (h === undefined) continue;
-    const ist = symbols.has(`ist_${v}`) ? 1n : 0n;
-    const dpl = symbols.has(`user_${v}`) ? 3n : 0n;
-    const off = BigInt(h);
-    const gate = (off & 0xffffn) | (BigInt(SEL.KCODE) << 16n) | (ist << 32n) | ((0x8en | (dpl << 5n)) << 40n) | (((off >> 16n) & 0xffffn) << 48n);
-    dv.setBigUint64(IDT + v * 16, gate, true);
-    dv.setBigUint64(IDT + v * 16 + 8, off >> 32n, true);
-  }
-  if (opts.userPages) {
-    // Make the low 4 GiB user-accessible (U/S at every level) except the 2 MiB page at 6 MiB.
-    const sys = m.systemArea;
-    dv.setBigUint64(sys, dv.getBigUint64(sys, true) | 4n, true);
-    for (let g = 0; g < 4; g++) dv.setBigUint64(sys + 0x1000 + g * 8, dv.getBigUint64(sys + 0x1000 + g * 8, true) | 4n, true);
-    for (let e = 0; e < 512 * 4; e++) {
-      if (e === 3) continue;
-      const a = sys + 0x2000 + e * 8;
-      dv.setBigUint64(a, dv.getBigUint64(a, true) | 4n, true);
-    }
-  }
-  m.cpu.set({ gdtr_base: GDT, gdtr_limit: 0x3f, idtr_base: IDT, idtr_limit: 256 * 16 - 1, raw: opts.deliver === false || process.env.JINX_SYS_DEBUG ? 1 : 0 });
-  m.setRip(symbols.get('_start') ?? CODE);
-  return { m, sym: symbols, dv };
-}
+import { createRawMachine } from '../raw-machine.ts';
+import { setup, CODE, KSTACK, ISTSTACK, type Env } from './guest-env.ts';
 
 const reg = (e: Env, n: string) => e.m.regs()[n]!;
 
