@@ -1,8 +1,9 @@
 // Guest scaffolding shared by the system-level tests: assembles a 64-bit test program, then
 // builds a GDT (kernel/user code and data, a 64-bit TSS), a TSS with RSP0 and IST1, and an IDT
-// whose vector N goes to the program's `isr_N` label (else `isr_default`; `ist_N` selects IST1,
+// whose vector N goes to the program's `isr_N` label (else a stub recording N for runToHlt; `ist_N` selects IST1,
 // `user_N` makes the gate DPL 3). JINX_SYS_DEBUG=1 stops at the first exception instead of
 // delivering it, which shows where a guest test program goes wrong.
+import assert from 'node:assert/strict';
 import { assemble } from '../../scripts/lib/gas.ts';
 import { createRawMachine, type RawMachine } from '../raw-machine.ts';
 
@@ -18,8 +19,13 @@ const SEL = { KCODE: 0x08, KDATA: 0x10, UCODE32: 0x18, UDATA: 0x20, UCODE: 0x28,
 
 export interface Env { m: RawMachine; sym: Map<string, number>; dv: DataView }
 
+// Vectors without an `isr_N` handler go to a stub that records N here and halts.
+const UNEXPECTED = 0x3f0000;
+
 export async function setup(source: string, opts: { deliver?: boolean; userPages?: boolean } = {}): Promise<Env> {
-  const { bytes, symbols } = assemble(source, { bits: 64, org: CODE, output: 'raw', name: 'system test' });
+  const handled = new Set([...source.matchAll(/^\s*isr_(\d+):/gm)].map((x) => Number(x[1])));
+  const stubs = Array.from({ length: 256 }, (_, v) => (handled.has(v) ? '' : `isr_${v}:\n mov dword ptr [${UNEXPECTED}], ${v}\n hlt\n`)).join('');
+  const { bytes, symbols } = assemble(`${source}\n${stubs}`, { bits: 64, org: CODE, output: 'raw', name: 'system test' });
   const m = await createRawMachine({ memMiB: 16, bits: 64 });
   m.load(bytes, CODE);
   const mem = m.mem;
@@ -34,10 +40,9 @@ export async function setup(source: string, opts: { deliver?: boolean; userPages
   dv.setBigUint64(TSS + 4, BigInt(KSTACK), true);      // RSP0
   dv.setBigUint64(TSS + 0x24, BigInt(ISTSTACK), true); // IST1
   dv.setUint16(TSS + 0x66, 0x68, true);                 // I/O map base: beyond the limit (no bitmap)
-  // IDT: every vector goes to `isr_default` unless the source defines `isr_N`.
+  // IDT: vector N goes to `isr_N` (the program's handler or the generated recording stub).
   for (let v = 0; v < 256; v++) {
-    const h = symbols.get(`isr_${v}`) ?? symbols.get('isr_default');
-    if (h === undefined) continue;
+    const h = symbols.get(`isr_${v}`)!;
     const ist = symbols.has(`ist_${v}`) ? 1n : 0n;
     const dpl = symbols.has(`user_${v}`) ? 3n : 0n;
     const off = BigInt(h);
@@ -58,6 +63,16 @@ export async function setup(source: string, opts: { deliver?: boolean; userPages
   }
   m.cpu.set({ gdtr_base: GDT, gdtr_limit: 0x3f, idtr_base: IDT, idtr_limit: 256 * 16 - 1, raw: opts.deliver === false || process.env.JINX_SYS_DEBUG ? 1 : 0 });
   m.setRip(symbols.get('_start') ?? CODE);
+  dv.setUint32(UNEXPECTED, 0xffffffff, true);
   return { m, sym: symbols, dv };
+}
+
+/** Runs until HLT and checks that no vector without a handler was raised; returns the registers. */
+export function runToHlt(e: Env, maxInsns: number): Record<string, bigint> {
+  const r = e.m.run(maxInsns);
+  assert.equal(r.exit, 'hlt', JSON.stringify(r));
+  const v = e.dv.getUint32(UNEXPECTED, true);
+  assert.equal(v === 0xffffffff ? null : v, null, 'unexpected exception vector');
+  return e.m.regs();
 }
 

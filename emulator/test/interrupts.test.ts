@@ -1,9 +1,7 @@
 // LAPIC modes and exception escalation, driven by guest code (scaffolding in guest-env.ts). Timer expectations follow from guest time = retired instructions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup } from './guest-env.ts';
-
-const regs = (e: Awaited<ReturnType<typeof setup>>) => e.m.regs();
+import { setup, runToHlt } from './guest-env.ts';
 
 test('LAPIC one-shot timer fires exactly once, at the programmed guest time', async () => {
   const e = await setup(`
@@ -32,14 +30,8 @@ test('LAPIC one-shot timer fires exactly once, at the programmed guest time', as
     mov r13, rax
     mov dword ptr [rdi + 0xb0], 0
     iretq
-  isr_default:
-    mov r15, 0xdead
-    hlt
   `);
-  const r = e.m.run(1_000_000);
-  assert.equal(r.exit, 'hlt');
-  const g = regs(e);
-  assert.equal(g.r15, 0n);
+  const g = runToHlt(e, 1_000_000);
   assert.equal(g.r12, 1n, 'exactly one interrupt');
   const delay = g.r13! - g.r14!;
   assert.ok(delay >= 1600n && delay < 1620n, `interrupt ~1600 ticks after arming, got ${delay}`);
@@ -79,15 +71,9 @@ test('TSC-deadline mode: the interrupt arrives when the TSC passes IA32_TSC_DEAD
     mov r13, rax
     mov dword ptr [rdi + 0xb0], 0
     iretq
-  isr_default:
-    mov r15, 0xdead
-    hlt
   `);
   e.m.cpu.haltEndsRun = false;
-  const r = e.m.run(100_000);
-  assert.equal(r.exit, 'hlt');
-  const g = regs(e);
-  assert.equal(g.r15, 0n);
+  const g = runToHlt(e, 100_000);
   assert.equal(g.r12, 1n);
   assert.ok(g.r13! >= g.rbx! && g.r13! < g.rbx! + 20n, `TSC at the interrupt ${g.r13} vs deadline ${g.rbx}`);
   assert.equal(g.r14, 0n, 'IA32_TSC_DEADLINE is cleared when it fires');
@@ -114,14 +100,8 @@ test('self-IPI through the ICR is delivered; TPR holds back a lower-priority vec
     inc r12
     mov dword ptr [rdi + 0xb0], 0
     iretq
-  isr_default:
-    mov r15, 0xdead
-    hlt
   `);
-  const r = e.m.run(10_000);
-  assert.equal(r.exit, 'hlt');
-  const g = regs(e);
-  assert.equal(g.r15, 0n);
+  const g = runToHlt(e, 10_000);
   assert.equal(g.r14, 0n, 'blocked by TPR');
   assert.equal(g.r13, 1n, 'delivered once TPR is lowered');
 });
@@ -140,18 +120,12 @@ test('#PF with a not-present #PF gate escalates to #DF (error code 0) on its IST
     mov r13, rsp
     mov r14, cr2
     hlt
-  isr_default:
-    mov r15, 0xdead
-    hlt
   `);
   // Clear the present bit of IDT[14] and the PDE that maps 64 MiB.
   const idt14 = 0x300000 + 14 * 16;
   e.dv.setUint8(idt14 + 5, e.dv.getUint8(idt14 + 5) & 0x7f);
   e.dv.setBigUint64(e.m.systemArea + 0x2000 + 32 * 8, 0n, true);
-  const r = e.m.run(1000);
-  assert.equal(r.exit, 'hlt');
-  const g = regs(e);
-  assert.equal(g.r15, 0n, 'no other handler ran');
+  const g = runToHlt(e, 1000);
   assert.equal(g.r12, 0n, '#DF pushes error code 0');
   assert.equal(g.r13, BigInt(0x350000 - 48), '#DF frame (with error code) on the IST1 stack');
   assert.equal(g.r14, 0x4000000n, 'CR2 from the original #PF');

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assemble } from '../../scripts/lib/gas.ts';
 import { createRawMachine } from '../raw-machine.ts';
-import { setup, CODE, KSTACK, ISTSTACK, type Env } from './guest-env.ts';
+import { setup, runToHlt, CODE, KSTACK, ISTSTACK, type Env } from './guest-env.ts';
 
 const reg = (e: Env, n: string) => e.m.regs()[n]!;
 
@@ -125,9 +125,6 @@ test('#PF error codes and CR2: not present, write to read-only, user to supervis
     mov r12, cr2
     mov [rsp], r14   /* resume at r14 */
     iretq
-  isr_default:
-    mov r15, 0xdead
-    hlt
   `;
   const e = await setup(src);
   const sys = e.m.systemArea;
@@ -139,9 +136,7 @@ test('#PF error codes and CR2: not present, write to read-only, user to supervis
   setPde(0, 64, 0n);                 // not present
   setPde(0, 66, 0x81n);              // present, read-only
   setPde(0, 68, 0x83n | (1n << 63n)); // NX (EFER.NXE is set by the raw machine)
-  const r = e.m.run(10000);
-  assert.equal(r.exit, 'hlt');
-  assert.equal(reg(e, 'r15'), 0n, 'no unexpected exception');
+  runToHlt(e, 10000);
   assert.equal(reg(e, 'r8'), 0x4000000n, 'CR2 for not-present read');
   assert.equal(reg(e, 'r9'), 0n, 'error code: not present, read, supervisor');
   assert.equal(reg(e, 'r10'), 0x4200008n);
@@ -186,14 +181,9 @@ test('ring 3 -> interrupt: stack from TSS.RSP0, full frame; #DF-style IST stack;
   ist_129:
     mov r15, rsp
     hlt
-  isr_default:
-    mov r11, 0xdead
-    hlt
   `;
   const e = await setup(src, { userPages: true });
-  const r = e.m.run(10000);
-  assert.equal(r.exit, 'hlt', JSON.stringify(r));
-  assert.equal(reg(e, 'r11'), 0n, 'no unexpected exception');
+  runToHlt(e, 10000);
   assert.equal(reg(e, 'rbx'), BigInt(KSTACK - 40), 'frame of 5 qwords on the RSP0 stack');
   assert.equal(reg(e, 'rsi'), BigInt(e.sym.get('after_int')!), 'saved RIP is after INT 0x80');
   assert.equal(reg(e, 'rdi'), 0x2bn, 'saved CS is the user selector');
@@ -240,14 +230,9 @@ test('ring 3 touching a supervisor page gets #PF with U/S error bits; INT to a D
     iretq
   stop:
     hlt
-  isr_default:
-    mov r11, 0xdead
-    hlt
   `;
   const e = await setup(src, { userPages: true });
-  const r = e.m.run(10000);
-  assert.equal(r.exit, 'hlt');
-  assert.equal(reg(e, 'r11'), 0n);
+  runToHlt(e, 10000);
   assert.equal(reg(e, 'r12'), 0x600000n);
   assert.equal(reg(e, 'r13'), 5n, 'error code: present + user, read');
   assert.equal(reg(e, 'rcx'), BigInt(0x40 * 8 + 2), '#GP error code names the IDT entry');
@@ -294,14 +279,9 @@ test('SYSCALL / SYSRET: RCX, R11, selectors from STAR, RFLAGS masked by SFMASK',
     mov r8w, cs
     mov r9w, ss
     hlt
-  isr_default:
-    mov r15, 0xdead
-    hlt
   `;
   const e = await setup(src, { userPages: true });
-  const r = e.m.run(10000);
-  assert.equal(r.exit, 'hlt');
-  assert.equal(reg(e, 'r15'), 0n);
+  runToHlt(e, 10000);
   assert.equal(reg(e, 'r12') & 0xffffn, 0x2bn, 'SYSRET CS = STAR[63:48] + 16 | 3');
   assert.equal(reg(e, 'r13') & 0xffffn, 0x23n, 'SYSRET SS = STAR[63:48] + 8 | 3');
   assert.equal(reg(e, 'r14') & 0x600n, 0x600n, 'SYSRET loaded RFLAGS from R11');
@@ -354,19 +334,15 @@ test('LAPIC periodic timer: interrupts arrive at deterministic guest times; HLT 
     inc r12
     mov dword ptr [rdi + 0xb0], 0        /* EOI */
     iretq
-  isr_default:
-    mov r15, 0xdead
-    hlt
   `;
   const runOnce = async () => {
     const e = await setup(src);
     e.m.cpu.haltEndsRun = false;
-    const r = e.m.run(1_000_000);
-    return { r, r12: reg(e, 'r12'), r13: reg(e, 'r13'), r15: reg(e, 'r15'), insns: e.m.cpu.instructions };
+    runToHlt(e, 1_000_000);
+    return { r12: reg(e, 'r12'), r13: reg(e, 'r13'), insns: e.m.cpu.instructions };
   };
   const a = await runOnce();
   const b = await runOnce();
-  assert.equal(a.r15, 0n);
   assert.equal(a.r12, 3n, 'three periodic timer interrupts');
   assert.ok(a.r13 >= 15000n && a.r13 < 16000n, `TSC after 3 periods of 5000 ticks: ${a.r13}`);
   assert.equal(a.r13, b.r13, 'same guest time on every run');
