@@ -1,7 +1,7 @@
 // Byte layout of a CPU instance's state region, mirrored from emulator/core/state.ts.
-export const POOL = 0x1000000;            // guest RAM / host frame pool starts at this memory offset
+export const POOL = 0x4000000;            // guest RAM / host frame pool starts at this memory offset
 export const STATE_FIRST = 0x100000;      // first CPU state region
-export const STATE_REGION = 0x20000;      // bytes per CPU state region
+export const STATE_REGION = 0x100000;     // bytes per CPU state region (registers, TLB, decoded code)
 export const MAX_CPUS = (POOL - STATE_FIRST) / STATE_REGION;
 
 export const OFF_REGS = 0x000;

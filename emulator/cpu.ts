@@ -47,6 +47,10 @@ interface CoreExports {
   isHalted(): number;
   clearTscDeadline(): void;
   setHaltedState(v: number): void;
+  invalidateCode(hpa: number, len: number): void;
+  flushCodeCache(): void;
+  setBlockEngine(on: number): void;
+  codeCacheStats(which: number): number;
 }
 
 const nullBus: CpuBus = {
@@ -216,8 +220,19 @@ export class Cpu {
   get vclock(): number { return this.ex.getVclock(); }
   get halted(): boolean { return this.ex.isHalted() !== 0; }
   reset(): void { this.ex.resetCpu(); this.lapic.reset(); }
-  /** INVEPT / full TLB flush: required after the host changes EPT entries. */
+  /** INVEPT / full TLB flush: required after the host changes EPT entries (also drops all
+   *  decoded code, which is keyed by host frame). */
   flushTlb(): void { this.ex.flushTlb(); }
+  /** The host wrote `len` bytes of the pool at host-physical `hpa` (DMA, loaders) while the CPU
+   *  may hold decoded code there: call this before running again. (set()/reset() drop all
+   *  decoded code anyway.) */
+  invalidateCode(hpa: number, len: number): void { this.ex.invalidateCode(hpa, len); }
+  /** Debugging and tests: false runs everything through the one-instruction interpreter. */
+  setBlockEngine(on: boolean): void { this.ex.setBlockEngine(on ? 1 : 0); }
+  /** Decoded-code cache statistics: blocks built and full flushes since creation. */
+  codeCacheStats(): { blocks: number; flushes: number } {
+    return { blocks: this.ex.codeCacheStats(0), flushes: this.ex.codeCacheStats(1) };
+  }
   /** Ask a running run() to return with exit 'stop' (safe to call from a callback). */
   stop(): void { this.stopFlag = true; this.ex.requestExit(); }
   /** An interrupt line changed (LAPIC IRR): let the core re-check. */

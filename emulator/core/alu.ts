@@ -1,7 +1,7 @@
 // Integer ALU operations with their flag semantics (SDM vol. 2, per instruction; flags that the
 // manual leaves undefined are set to a plausible value and masked by the differential tests).
 import {
-  F_ADD, F_SUB, F_LOGIC, F_ADC, F_SBB, setLazy, setArith, sizeMask, signBit, getCF, lfCin,
+  F_ADD, F_SUB, F_LOGIC, F_ADC, F_SBB, F_SHL, F_SHR, F_SAR, setLazy, setLazyC, setArith, sizeMask, signBit, getCF,
   arithFlags, parity, CF, PF, ZF, SF, OF,
 } from './flags';
 
@@ -14,11 +14,11 @@ export function alu(op: i32, size: i32, d: u64, s: u64): u64 {
     case 1: r = d | s; setLazy(F_LOGIC, r, d, s, size); return r;
     case 2: {
       const c: u64 = getCF() ? 1 : 0;
-      r = (d + s + c) & m; lfCin = c; setLazy(F_ADC, r, d, s, size); return r;
+      r = (d + s + c) & m; setLazyC(F_ADC, r, d, s, size, c != 0); return r;
     }
     case 3: {
       const c: u64 = getCF() ? 1 : 0;
-      r = (d - s - c) & m; lfCin = c; setLazy(F_SBB, r, d, s, size); return r;
+      r = (d - s - c) & m; setLazyC(F_SBB, r, d, s, size, c != 0); return r;
     }
     case 4: r = d & s; setLazy(F_LOGIC, r, d, s, size); return r;
     case 6: r = d ^ s; setLazy(F_LOGIC, r, d, s, size); return r;
@@ -43,6 +43,24 @@ export function shift(op: i32, size: i32, d: u64, countIn: u32): u64 {
   const sb = signBit(size);
   const count: u32 = countIn & (size == 8 ? 0x3f : 0x1f);
   if (count == 0) return d;
+  if (op >= 4) {
+    // SHL/SAL, SHR, SAR: flags lazily (see F_SHL in flags.ts)
+    let r: u64;
+    if (op == 5) {
+      r = count < bits ? d >> <u64>count : 0;
+      setLazy(F_SHR, r, d, <u64>count, size);
+    } else if (op == 7) {
+      const sh: u64 = 64 - <u64>bits;
+      const sd: i64 = (<i64>(d << sh)) >> sh;
+      const c: u64 = <u64>(count < bits ? count : bits - 1);
+      r = <u64>(sd >> <i64>c) & m;
+      setLazy(F_SAR, r, d, <u64>count, size);
+    } else {
+      r = count < bits ? (d << <u64>count) & m : 0;
+      setLazy(F_SHL, r, d, <u64>count, size);
+    }
+    return r;
+  }
   const old = arithFlags();
   let r: u64 = d;
   let f: u64 = old;
@@ -75,7 +93,7 @@ export function shift(op: i32, size: i32, d: u64, countIn: u32): u64 {
       if ((((r & sb) != 0 ? 1 : 0) ^ <i32>cf) != 0) f |= OF;
       break;
     }
-    case 3: { // RCR
+    default: { // RCR
       let c: u32 = size < 4 ? count % (bits + 1) : count;
       let cf: u64 = old & CF;
       const of0: bool = (((d & sb) != 0 ? 1 : 0) ^ <i32>cf) != 0;
@@ -86,32 +104,6 @@ export function shift(op: i32, size: i32, d: u64, countIn: u32): u64 {
       }
       f = (old & ~(CF | OF)) | cf;
       if (count == 1 ? of0 : (((r ^ (r << 1)) & sb) != 0)) f |= OF;
-      break;
-    }
-    case 4: case 6: { // SHL/SAL
-      let cf: u64 = 0;
-      if (count <= bits) { cf = (d >> <u64>(bits - count)) & 1; r = count == bits ? 0 : (d << <u64>count) & m; }
-      else r = 0;
-      f = resultFlags(r, size, cf);
-      if ((((r & sb) != 0 ? 1 : 0) ^ <i32>cf) != 0) f |= OF;
-      break;
-    }
-    case 5: { // SHR
-      let cf: u64 = 0;
-      if (count <= bits) { cf = (d >> <u64>(count - 1)) & 1; r = count == bits ? 0 : d >> <u64>count; }
-      else r = 0;
-      f = resultFlags(r, size, cf);
-      if (count == 1 && (d & sb) != 0) f |= OF;
-      break;
-    }
-    default: { // SAR
-      const sh: u64 = 64 - <u64>bits;
-      const sd: i64 = (<i64>(d << sh)) >> sh;
-      const c: u64 = <u64>(count < bits ? count : bits - 1);
-      const cf: u64 = count <= bits ? (<u64>(sd >> <i64>(count - 1)) & 1) : (<u64>(sd >> 63) & 1);
-      r = <u64>(sd >> <i64>c) & m;
-      if (count >= bits) r = sd < 0 ? m : 0;
-      f = resultFlags(r, size, cf);
       break;
     }
   }

@@ -2,15 +2,18 @@
 import {
   SYNC, rip, startRip, cr0, cr2, cr3, cr4, cr8, efer, xcr0, gdtrBase, gdtrLimit, idtrBase, idtrLimit,
   msrStar, msrLstar, msrCstar, msrSfmask, msrKernelGsBase, msrTscAux, msrSysenterCs, msrSysenterEsp,
-  msrSysenterEip, msrPat, msrApicBase, msrTscDeadline, msrMiscEnable, tscOffset, mxcsr, icount, vclock,
+  msrSysenterEip, msrPat, msrApicBase, msrTscDeadline, msrMiscEnable, tscOffset, mxcsr, icount, vclockSkew,
   halted, eptp, rawExceptions, ramBytes, exitReason, abortKind, excVector, excError, excHasError,
   exitGpa, exitQual, exitLin, exitRequested, irqPending, intShadow, userShift, flagsOther,
   EXIT_NONE, EXIT_LIMIT, EXIT_HLT, EXIT_EXCEPTION, EXIT_TRIPLE_FAULT, EXIT_EPT_VIOLATION, EXIT_REQUEST,
   EXIT_INTERNAL, ABORT_EXCEPTION, ABORT_EPT, ABORT_TRIPLE, setSeg, CS, SS, DS, ES, FS, GS, LDTR, TR,
-  ATTR_P, ATTR_S, REGS, setStateBase, STATE_REGION, POOL,
+  ATTR_P, ATTR_S, REGS, setStateBase, STATE_REGION, POOL, insnLimit, codeDirty, mode64, protMode, defOp,
+  stackSize, linMask, vclockNow,
 } from './state';
+import { execBlocks, R_STEP } from './exec';
+import { flushCode, codeWriteRange, blocksBuilt, flushes } from './codecache';
 import { accShift, tlbFlushAll, tlbFlushPage } from './mem';
-import { getRflags, setRflagsAll, IF } from './flags';
+import { getRflags, setRflagsAll, IF, VM } from './flags';
 import { step } from './interp';
 import { updateMode, deliver, KIND_HW, KIND_EXT } from './system';
 import { ackIrq } from './imports';
@@ -35,18 +38,29 @@ function deliverExternal(): void {
   extVector = -1;
 }
 
+// The block engine runs in 64-bit mode and in flat 32-bit protected mode (32-bit code and stack
+// segments, no VM86); everything else goes through the interpreter one instruction at a time.
+let blockEngine = true;
+@inline function blocksUsable(): bool {
+  return blockEngine && (mode64 || (protMode && defOp == 4 && stackSize == 4 && (flagsOther & VM) == 0));
+}
+
 // Runs up to `budget` instructions. Returns an EXIT_* code. Faults unwind through
 // `unreachable`; the wrapper then calls onAbort() to deliver them or to report an exit.
 export function run(budget: i32): i32 {
   exitReason = EXIT_NONE;
-  let n = budget;
-  while (n > 0) {
+  const end = icount + <u64>budget;
+  insnLimit = end;
+  let single = false; // the block engine asked for one interpreted instruction
+  while (icount < end) {
     if (irqPending && !intShadow && (flagsOther & IF) != 0) deliverExternal();
     if (halted) { exitReason = EXIT_HLT; return exitReason; }
-    intShadow = false;
-    step();
-    icount++; vclock++;
-    n--;
+    if (single || intShadow || !blocksUsable()) {
+      single = false;
+      intShadow = false;
+      step();
+      icount++;
+    } else single = execBlocks(end) == R_STEP;
     if (exitRequested) {
       exitRequested = false;
       if (exitReason == EXIT_NONE) exitReason = EXIT_REQUEST;
@@ -100,7 +114,7 @@ export function saveState(): void {
   store<u64>(slot(25), eptp); store<u64>(slot(26), <u64>exitReason); store<u64>(slot(27), <u64><i64>excVector);
   store<u64>(slot(28), <u64><u32>excError); store<u64>(slot(29), exitGpa); store<u64>(slot(30), exitQual);
   store<u64>(slot(31), tscOffset); store<u64>(slot(32), msrApicBase); store<u64>(slot(33), msrTscDeadline);
-  store<u64>(slot(34), rawExceptions ? 1 : 0); store<u64>(slot(35), ramBytes); store<u64>(slot(36), vclock);
+  store<u64>(slot(34), rawExceptions ? 1 : 0); store<u64>(slot(35), ramBytes); store<u64>(slot(36), vclockNow());
   store<u64>(slot(37), xcr0); store<u64>(slot(38), exitLin); store<u64>(slot(39), msrMiscEnable);
   store<u64>(slot(40), excHasError ? 1 : 0);
 }
@@ -116,10 +130,11 @@ export function loadState(): void {
   icount = load<u64>(slot(22)); halted = load<u64>(slot(23)) != 0; mxcsr = <u32>load<u64>(slot(24));
   eptp = load<u64>(slot(25)); tscOffset = load<u64>(slot(31)); msrApicBase = load<u64>(slot(32));
   msrTscDeadline = load<u64>(slot(33)); rawExceptions = load<u64>(slot(34)) != 0; ramBytes = load<u64>(slot(35));
-  vclock = load<u64>(slot(36)); xcr0 = load<u64>(slot(37)); msrMiscEnable = load<u64>(slot(39));
+  vclockSkew = load<u64>(slot(36)) - icount; xcr0 = load<u64>(slot(37)); msrMiscEnable = load<u64>(slot(39));
   delivering = -1; extVector = -1; extDelivering = false; intShadow = false;
   updateMode();
   tlbFlushAll();
+  flushCode(); // the host may have rewritten guest memory
 }
 
 // Power-on state (SDM vol. 3 table 10-1): real mode at F000:FFF0.
@@ -135,21 +150,33 @@ export function resetCpu(): void {
   delivering = -1; extVector = -1; extDelivering = false; intShadow = false;
   updateMode();
   tlbFlushAll();
+  flushCode();
 }
 
 // Selects this instance's state region (must be called first; regions must not overlap).
-export function init(stateBase: i32): void { setStateBase(<usize>stateBase); }
+export function init(stateBase: i32): void { setStateBase(<usize>stateBase); flushCode(); }
 export function stateRegionBytes(): i32 { return <i32>STATE_REGION; }
 export function poolBase(): i32 { return <i32>POOL; }
 // Called after the embedder rewrote segment registers in memory.
 export function refreshMode(): void { updateMode(); }
-export function flushTlb(): void { tlbFlushAll(); }
+// INVEPT-style flush after the host changed EPT: decoded code is keyed by host frame, and the
+// host may reuse frames, so it goes too.
+export function flushTlb(): void { tlbFlushAll(); flushCode(); }
+// The host wrote guest RAM behind the CPU's back (DMA, loaders): drop decoded code there.
+// hpa is a host-physical address (pool offset).
+export function invalidateCode(hpa: f64, len: f64): void {
+  if (len > 0) codeWriteRange(POOL + <usize>hpa, <usize>len);
+}
+export function flushCodeCache(): void { flushCode(); }
+// 0: interpreter only (for tests and debugging), 1: block engine where usable.
+export function setBlockEngine(on: i32): void { blockEngine = on != 0; }
+export function codeCacheStats(which: i32): f64 { return which == 0 ? <f64>blocksBuilt : <f64>flushes; }
 export function flushTlbPage(lin: u64): void { tlbFlushPage(lin); }
 export function setIrqPending(v: i32): void { irqPending = v != 0; }
 export function requestExit(): void { exitRequested = true; }
 export function getIcount(): f64 { return <f64>icount; }
-export function getVclock(): f64 { return <f64>vclock; }
-export function advanceVclock(n: f64): void { vclock += <u64>n; }
+export function getVclock(): f64 { return <f64>vclockNow(); }
+export function advanceVclock(n: f64): void { vclockSkew += <u64>n; }
 export function clearTscDeadline(): void { msrTscDeadline = 0; }
 export function isHalted(): i32 { return halted ? 1 : 0; }
 export function setHaltedState(v: i32): void { halted = v != 0; }

@@ -2,7 +2,7 @@
 import {
   REGS, rip, startRip, mode64, protMode, cpl, linMask, stackSize, flagsOther, rawExceptions,
   exitReason, excVector, excError, excHasError, EXIT_EXCEPTION, EXIT_HLT, exitRequested, halted,
-  intShadow, reg64, setReg64, defOp, defAd, DREGS, segEbase, segSel, CS, SS, DS, ES, FS, GS, cr0, cr4, icount, vclock,
+  intShadow, reg64, setReg64, defOp, defAd, DREGS, segEbase, segSel, CS, SS, DS, ES, FS, GS, cr0, cr4, icount, insnLimit,
 } from './state';
 import { readLin, writeLin, readLinRmw, writeLinRmw, raise, raiseGP, raiseUD, probeWrite } from './mem';
 import {
@@ -13,7 +13,7 @@ import {
 } from './decode';
 import {
   F_INC, F_DEC, F_LOGIC, F_SUB, setLazy, setArith, sizeMask, signBit, getCF, getZF, getSF, getOF,
-  arith, lfOp, F_NONE, arithFlags, cond, getRflags, CF, ZF, SF, OF, PF, AF, ARITH, TF, IF, DF, IOPL,
+  setLazyC, F_NONE, arithFlags, cond, getRflags, CF, ZF, SF, OF, PF, AF, ARITH, TF, IF, DF, IOPL,
   NT, RF, VM, AC, ID, materialize,
 } from './flags';
 import { alu, shift, shiftDouble, umulh, smulh, mulFlags, udiv128, sdiv128, divQ, divR, resultFlags } from './alu';
@@ -114,6 +114,10 @@ function stringOp(op: i32, size: i32): void {
   let n = rep ? countReg() : 1;
   if (n == 0) return;
   let iters = 0;
+  // Each iteration retires as one instruction: stop at the run's budget (the caller counts the
+  // first one), and at REP_CHUNK so that time advances and interrupts get in.
+  let chunk = REP_CHUNK;
+  if (insnLimit > icount && insnLimit - icount < <u64>chunk) chunk = <i32>(insnLimit - icount);
   while (n != 0) {
     switch (op) {
       case 0: { // MOVS
@@ -171,14 +175,14 @@ function stringOp(op: i32, size: i32): void {
       if (pRep == 0xf3 && !z) return;   // REPE stops on mismatch
       if (pRep == 0xf2 && z) return;    // REPNE stops on match
     }
-    if (n != 0 && iters >= REP_CHUNK) {
-      // Let time advance and interrupts in: restart this instruction (SDM vol. 2 "REP": interruptible).
-      icount += <u64>(iters - 1); vclock += <u64>(iters - 1);
+    if (n != 0 && iters >= chunk) {
+      // Restart this instruction later (SDM vol. 2 "REP": interruptible).
+      icount += <u64>(iters - 1);
       rip = startRip;
       return;
     }
   }
-  icount += <u64>(iters - 1); vclock += <u64>(iters - 1);
+  icount += <u64>(iters - 1);
 }
 
 import { pioRead, pioWrite } from './imports';
@@ -638,8 +642,8 @@ export function step(): void {
   if (b < 0x40 && (b & 7) < 6) {
     const op = <i32>(b >> 3);
     switch (b & 7) {
-      case 0: { decodeModrm(0); const d = readERmw(1); const r = alu(op, 1, d, readG(1)); if (op != 7) writeERmw(1, r); return; }
-      case 1: { decodeModrm(0); const d = readERmw(size); const r = alu(op, size, d, readG(size)); if (op != 7) writeERmw(size, r); return; }
+      case 0: { decodeModrm(0); const d = op == 7 ? readE(1) : readERmw(1); const r = alu(op, 1, d, readG(1)); if (op != 7) writeERmw(1, r); return; }
+      case 1: { decodeModrm(0); const d = op == 7 ? readE(size) : readERmw(size); const r = alu(op, size, d, readG(size)); if (op != 7) writeERmw(size, r); return; }
       case 2: { decodeModrm(0); const r = alu(op, 1, readG(1), readE(1)); if (op != 7) writeG(1, r); return; }
       case 3: { decodeModrm(0); const r = alu(op, size, readG(size), readE(size)); if (op != 7) writeG(size, r); return; }
       case 4: { const r = alu(op, 1, reg64(0) & 0xff, <u64>fetch8()); if (op != 7) setReg(0, 1, r); return; }
@@ -1029,8 +1033,7 @@ function incDec(dec: bool, size: i32, reg: i32, regForm: bool): void {
   let d: u64;
   if (regForm) d = getReg(reg, size); else d = readERmw(size);
   const r = dec ? (d - 1) & m : (d + 1) & m;
-  arith = c ? CF : 0;
-  setLazy(dec ? F_DEC : F_INC, r, d, 1, size);
+  setLazyC(dec ? F_DEC : F_INC, r, d, 1, size, c);
   if (regForm) setReg(reg, size, r); else writeERmw(size, r);
 }
 

@@ -5,11 +5,17 @@ import {
   abortKind, ABORT_EXCEPTION, ABORT_EPT, excVector, excError, excHasError, exitGpa, exitQual, exitLin,
 } from './state';
 import { mmioRead, mmioWrite } from './imports';
+import { isCodePage, codeWrite } from './codecache';
 
 export const ACC_R = 0; export const ACC_W = 1; export const ACC_X = 2;
 // TLB permission bits: (1 << acc) for supervisor, (1 << (acc + 3)) for user.
 const P_ALL: u32 = 0x3f;
 const P_GLOBAL: u32 = 0x40;
+// Write permission withheld because the page holds decoded code (supervisor 0x80, user 0x400):
+// the write takes the slow path, which checks it against the decoded bytes (codecache.ts).
+const P_W: u32 = 2 | 16;
+const CODEW_SHIFT: u32 = 6;
+export const P_CODEW: u32 = 0x80;
 const NO_TAG: u64 = 0xffffffffffffffff;
 
 const CR0_WP: u64 = 1 << 16; const CR0_PG: u64 = 1 << 31;
@@ -128,6 +134,7 @@ function ptSetBits(gpa: u64, bits: u64, lin: u64, wide: bool): void {
   const h = gpaToHost(gpa, ACC_W, lin, true, false);
   if (h == 0) return;
   const p = h + <usize>(gpa & 0xfff);
+  codeWrite(h, <u32>(gpa & 0xfff), wide ? 8 : 4);
   if (wide) store<u64>(p, load<u64>(p) | bits); else store<u32>(p, load<u32>(p) | <u32>bits);
 }
 
@@ -240,6 +247,7 @@ export function translate(lin: u64, acc: i32): usize {
   // A page that EPT maps read-only must not be cached writable; the next write re-walks
   // and raises the EPT violation (KSM write protection, SDM s29.3.3).
   if (acc != ACC_W && (perm & (2 | 16)) != 0 && eptp != 0 && !eptWritable(gpa)) perm &= ~(2 | 16);
+  if ((perm & P_W) != 0 && isCodePage(host)) perm = (perm & ~P_W) | ((perm & P_W) << CODEW_SHIFT);
   const e = TLB + ((<usize>(lin >> 12) & <usize>(TLB_ENTRIES - 1)) << 4);
   store<u64>(e, lin >> 12);
   store<u32>(e, perm, 8);
@@ -302,11 +310,8 @@ export function readLin(lin: u64, size: i32): u64 {
 export function writeLin(lin: u64, size: i32, v: u64): void {
   const off = <usize>lin & 0xfff;
   if (off + <usize>size <= 4096) {
-    let h = tlbLookup(lin, <u32>2 << accShift);
-    if (h == 0) {
-      h = translate(lin, ACC_W);
-      if (h == 0) { mmioWrite(mmioGpa, size, v); return; }
-    }
+    const h = writeHost(lin, size);
+    if (h == 0) { mmioWrite(mmioGpa, size, v); return; }
     storeN(h + off, size, v);
     return;
   }
@@ -317,8 +322,37 @@ export function writeLin(lin: u64, size: i32, v: u64): void {
   for (let i = 0; i < size; i++) writeLin(lin + <u64>i, 1, v >> (<u64>i << 3));
 }
 
+// Host page for a write of `size` bytes at lin (within one page), or 0 for MMIO. Faults like
+// the write would; a write over decoded code invalidates it first.
+export function writeHost(lin: u64, size: i32): usize {
+  const e = TLB + ((<usize>(lin >> 12) & <usize>(TLB_ENTRIES - 1)) << 4);
+  if (load<u64>(e) == (lin >> 12)) {
+    const perm = load<u32>(e, 8);
+    if ((perm & (<u32>2 << accShift)) != 0) return <usize>load<u32>(e, 12);
+    if ((perm & (P_CODEW << accShift)) != 0) {
+      const h = <usize>load<u32>(e, 12);
+      codeWriteTlb(e, h, <u32>lin & 0xfff, size);
+      return h;
+    }
+  }
+  const h = translate(lin, ACC_W);
+  if (h != 0) codeWriteTlb(e, h, <u32>lin & 0xfff, size);
+  return h;
+}
+
+// Checks a write against decoded code; once the page holds none, the TLB entry gets its
+// write permission back.
+function codeWriteTlb(e: usize, h: usize, off: u32, size: i32): void {
+  codeWrite(h, off, <u32>size);
+  const perm = load<u32>(e, 8);
+  const cw = perm & (P_W << CODEW_SHIFT);
+  if (cw != 0 && !isCodePage(h)) store<u32>(e, (perm & ~cw) | (cw >> CODEW_SHIFT), 8);
+}
+
 export function probeWrite(lin: u64): void {
-  if (tlbLookup(lin, <u32>2 << accShift) == 0) translate(lin, ACC_W);
+  const e = TLB + ((<usize>(lin >> 12) & <usize>(TLB_ENTRIES - 1)) << 4);
+  if (load<u64>(e) == (lin >> 12) && (load<u32>(e, 8) & ((<u32>2 | P_CODEW) << accShift)) != 0) return;
+  translate(lin, ACC_W);
 }
 export function probeRead(lin: u64): void {
   if (tlbLookup(lin, <u32>1 << accShift) == 0) translate(lin, ACC_R);
@@ -331,8 +365,7 @@ export function readLinRmw(lin: u64, size: i32): u64 {
   const off = <usize>lin & 0xfff;
   rmwLinAddr = lin;
   if (off + <usize>size <= 4096) {
-    let h = tlbLookup(lin, <u32>2 << accShift);
-    if (h == 0) h = translate(lin, ACC_W);
+    const h = writeHost(lin, size);
     if (h != 0) { rmwHost = h + off; return loadN(rmwHost, size); }
   } else {
     checkEnd(lin, size);

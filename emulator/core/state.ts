@@ -6,7 +6,13 @@
 // Memory map of the shared WebAssembly.Memory. Several CPU instances (one per VM) share one
 // memory, so each gets its own state region at `STATE` (set by setStateBase before use);
 // the AS data segment sits below 1 MiB and guest/host RAM starts at POOL.
-export const STATE_REGION: usize = 0x20000;   // bytes per CPU: registers, sync block, TLB
+// Region layout (mirrored by emulator/core-layout.ts for the parts the wrapper reads):
+//   0x00000 registers (16 GPRs, then slot 16 = constant 0 and slot 17 = block RIP for the
+//           block engine's uniform address computation), XMM, segments, sync block, ...
+//   0x01000 block lookup hash (codecache.ts)     0x09000 STOP record
+//   0x10000 TLB                                   0x20000 code page directory
+//   0x28000 .. STATE_REGION: decoded-block arena
+export const STATE_REGION: usize = 0x100000;  // bytes per CPU
 export let STATE: usize = 0x100000;
 export let REGS: usize = STATE;             // 16 x u64: rax rcx rdx rbx rsp rbp rsi rdi r8..r15
 export let XMM: usize = STATE + 0x100;      // 16 x 128-bit
@@ -15,15 +21,24 @@ export let SYNC: usize = STATE + 0x300;     // u64 slots, see SYNC_* below
 export let MMIO_WIN: usize = STATE + 0x600; // 8 x (start u64, end u64): guest-physical MMIO windows
 export let DREGS: usize = STATE + 0x700;    // DR0-DR7 (stored only)
 export let SCRATCH: usize = STATE + 0x800;  // 512-byte scratch
+export let BHASH: usize = STATE + 0x1000;   // block lookup hash
+export let STOPREC: usize = STATE + 0x9000; // a record that ends block execution
 export let TLB: usize = STATE + 0x10000;    // TLB_ENTRIES x 16 bytes
+export let PAGEDIR: usize = STATE + 0x20000; // code page directory
+export let ARENA: usize = STATE + 0x28000;  // decoded blocks
+export let ARENA_END: usize = STATE + STATE_REGION;
 export const TLB_ENTRIES: i32 = 4096;
+export const REG_ZERO = 16;                 // register slot that always reads 0
+export const REG_BRIP = 17;                 // register slot holding the current block's RIP
 // Guest RAM (raw mode) or the host frame pool (EPT mode) starts here. Host-physical
 // address 0 is memory offset POOL, so a host offset of 0 can mean "not RAM".
-export const POOL: usize = 0x1000000;
+export const POOL: usize = 0x4000000;
 
 export function setStateBase(base: usize): void {
   STATE = base; REGS = base; XMM = base + 0x100; SEGS = base + 0x200; SYNC = base + 0x300;
   MMIO_WIN = base + 0x600; DREGS = base + 0x700; SCRATCH = base + 0x800; TLB = base + 0x10000;
+  BHASH = base + 0x1000; STOPREC = base + 0x9000; PAGEDIR = base + 0x20000; ARENA = base + 0x28000;
+  ARENA_END = base + STATE_REGION;
 }
 
 // Segment register indices (match the sreg encoding in ModRM.reg for 0..5).
@@ -74,7 +89,10 @@ export let msrTscDeadline: u64 = 0; export let msrMiscEnable: u64 = 1;
 export let tscOffset: u64 = 0;
 export let mxcsr: u32 = 0x1f80;
 export let icount: u64 = 0;          // retired instructions
-export let vclock: u64 = 0;          // guest time in ticks: icount plus time skipped while halted
+// Guest time in ticks is icount plus the time skipped while halted (see vclockNow).
+export let vclockSkew: u64 = 0;
+@inline export function vclockNow(): u64 { return icount + vclockSkew; }
+export let insnLimit: u64 = 0;       // icount at which the current run() must stop (REP honours it)
 export let halted: bool = false;
 export let eptp: u64 = 0;            // 0: no EPT (raw mode: guest-physical == pool offset)
 export let rawExceptions: bool = false; // raw mode: stop on exceptions instead of delivering them
@@ -100,6 +118,7 @@ export const ABORT_EXCEPTION = 1; export const ABORT_EPT = 2; export const ABORT
 export let excVector: i32 = -1; export let excError: i32 = 0; export let excHasError: bool = false;
 export let exitGpa: u64 = 0; export let exitQual: u64 = 0; export let exitLin: u64 = 0;
 export let exitRequested: bool = false;
+export let codeDirty: bool = false;   // decoded code was invalidated (the block engine must stop)
 export let irqPending: bool = false;  // the LAPIC has something deliverable (set by the wrapper)
 export let intShadow: bool = false;   // STI / MOV SS shadow: no interrupt before the next instruction
 

@@ -4,7 +4,7 @@
 import {
   REGS, SEGS, rip, startRip, cr0, cr2, cr3, cr4, cr8, efer, xcr0, gdtrBase, gdtrLimit, idtrBase, idtrLimit,
   msrStar, msrLstar, msrCstar, msrSfmask, msrKernelGsBase, msrTscAux, msrSysenterCs, msrSysenterEsp,
-  msrSysenterEip, msrPat, msrApicBase, msrTscDeadline, msrMiscEnable, tscOffset, vclock, mode64, protMode, defOp, defAd, cpl,
+  msrSysenterEip, msrPat, msrApicBase, msrTscDeadline, msrMiscEnable, tscOffset, vclockNow, mode64, protMode, defOp, defAd, cpl,
   linMask, userShift, stackSize, flagsOther, exitRequested, reg64, setReg64, segBase, segSel, segAttr, segLimit,
   setSeg, setSegBase, ES, CS, SS, DS, FS, GS, LDTR, TR, SEG_EBASE, ATTR_L, ATTR_DB, ATTR_G, ATTR_P, ATTR_S, ATTR_UNUSABLE,
 } from './state';
@@ -517,7 +517,7 @@ export function movFromCr(n: i32): u64 {
 }
 
 // ---------------------------------------------------------------- MSRs
-export function readTsc(): u64 { return vclock + tscOffset; }
+export function readTsc(): u64 { return vclockNow() + tscOffset; }
 
 export function rdmsrInsn(): void {
   if (cpl != 0) { raiseGP(0); return; }
@@ -556,7 +556,7 @@ export function wrmsrInsn(): void {
   const idx = <u32>reg64(1);
   const v: u64 = (reg64(2) << 32) | (reg64(0) & 0xffffffff);
   switch (idx) {
-    case 0x10: tscOffset = v - vclock; return;
+    case 0x10: tscOffset = v - vclockNow(); return;
     case 0x1b: msrApicBase = v; exitRequested = true; return;
     case 0x174: msrSysenterCs = v; return;
     case 0x175: msrSysenterEsp = v; return;
